@@ -1,0 +1,254 @@
+"""Storage: open a database (SQLite by default, PostgreSQL via URL), migrate it, and answer
+the questions crawls, the CLI and the archive ask. Writes happen inside ``session()``."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from trustwatch.storage.models import (
+    Alert,
+    Blob,
+    Change,
+    Check,
+    Document,
+    DocumentUrl,
+    Run,
+    Source,
+    Version,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class StorageError(Exception):
+    """The database cannot be opened or migrated; str() is one plain line."""
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (archive, status) never block a crawl
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Storage:
+    """One database. Blobs (raw captures, extracted texts) live in it, compressed and
+    content-addressed, so one transaction stores bytes and facts together."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True, **engine_kwargs: Any) -> Storage:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = make_engine(url, **engine_kwargs)
+            if migrate_schema:
+                migrate(engine)
+        except Exception as exc:  # noqa: BLE001 - one plain line for the user
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(f"cannot open database {_redact(url)}: {first}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self._sessions.begin() as s:
+            yield s
+
+    # -- blobs ------------------------------------------------------------------------------
+    @staticmethod
+    def put_blob(s: Session, data: bytes) -> str:
+        digest = sha256(data)
+        if s.get(Blob, digest) is None:
+            packed = zlib.compress(data, 6)
+            if len(packed) < len(data):
+                s.add(Blob(sha256=digest, size=len(data), compression="zlib", data=packed,
+                           created_at=utcnow()))
+            else:
+                s.add(Blob(sha256=digest, size=len(data), compression="none", data=data,
+                           created_at=utcnow()))
+            s.flush()
+        return digest
+
+    def blob(self, digest: str) -> bytes:
+        with self.session() as s:
+            return self.read_blob(s, digest)
+
+    @staticmethod
+    def read_blob(s: Session, digest: str) -> bytes:
+        b = s.get(Blob, digest)
+        if b is None:
+            raise KeyError(digest)
+        data = zlib.decompress(b.data) if b.compression == "zlib" else bytes(b.data)
+        if sha256(data) != digest:  # evidence must be what we captured
+            raise StorageError(f"blob {digest} does not match its hash")
+        return data
+
+    def text(self, version: Version) -> str:
+        return self.blob(version.text_sha256).decode("utf-8")
+
+    # -- sources and runs -------------------------------------------------------------------
+    @staticmethod
+    def source_row(s: Session, slug: str, kind: str) -> Source:
+        src = s.scalar(select(Source).where(Source.slug == slug))
+        if src is None:
+            src = Source(slug=slug, kind=kind, created_at=utcnow())
+            s.add(src)
+            s.flush()
+        return src
+
+    def is_baseline(self, slug: str) -> bool:
+        """True until a source has one finished run that stored documents."""
+        with self.session() as s:
+            n = s.scalar(
+                select(func.count(Run.id)).join(Source).where(
+                    Source.slug == slug, Run.status.in_(("ok", "failed")),
+                    Run.finished_at.is_not(None)))
+            docs = s.scalar(select(func.count(Document.id)).join(Source).where(
+                Source.slug == slug))
+        return not n or not docs
+
+    # -- documents --------------------------------------------------------------------------
+    @staticmethod
+    def find_document(s: Session, source_id: int, url: str) -> Document | None:
+        doc = s.scalar(select(Document).where(Document.source_id == source_id,
+                                              Document.url == url))
+        if doc is not None:
+            return doc
+        alias = s.scalar(select(DocumentUrl).where(DocumentUrl.source_id == source_id,
+                                                   DocumentUrl.url == url))
+        return s.get(Document, alias.document_id) if alias else None
+
+    def validators(self, slug: str, url: str) -> tuple[str, str, str, str] | None:
+        """(etag, last_modified, raw sha256, content type) of a URL's last good capture."""
+        with self.session() as s:
+            src = s.scalar(select(Source).where(Source.slug == slug))
+            if src is None:
+                return None
+            doc = self.find_document(s, src.id, url)
+            if doc is None or not doc.last_raw_sha256 or doc.state != "active":
+                return None
+            return doc.etag, doc.last_modified, doc.last_raw_sha256, doc.last_content_type
+
+    def documents(self, slug: str | None = None) -> list[Document]:
+        with self.session() as s:
+            q = select(Document).order_by(Document.id)
+            if slug:
+                q = q.join(Source).where(Source.slug == slug)
+            return list(s.scalars(q))
+
+    @staticmethod
+    def latest_version(s: Session, document_id: int) -> Version | None:
+        return s.scalar(select(Version).where(Version.document_id == document_id)
+                        .order_by(Version.seq.desc()).limit(1))
+
+    def versions(self, document_id: int) -> list[Version]:
+        with self.session() as s:
+            return list(s.scalars(select(Version).where(Version.document_id == document_id)
+                                  .order_by(Version.seq)))
+
+    # -- changes ----------------------------------------------------------------------------
+    def changes(self, *, source: str | None = None, since: datetime | None = None,
+                relevant_only: bool = True) -> list[tuple[Change, Document, Source]]:
+        with self.session() as s:
+            q = (select(Change, Document, Source).join(Document, Change.document_id == Document.id)
+                 .join(Source, Document.source_id == Source.id).order_by(Change.id))
+            if source:
+                q = q.where(Source.slug == source)
+            if since:
+                q = q.where(Change.detected_at >= since)
+            if relevant_only:
+                q = q.where(Change.relevant.is_(True))
+            return [tuple(row) for row in s.execute(q)]  # type: ignore[misc]
+
+    def change(self, change_id: int) -> tuple[Change, Document, Source] | None:
+        with self.session() as s:
+            row = s.execute(select(Change, Document, Source)
+                            .join(Document, Change.document_id == Document.id)
+                            .join(Source, Document.source_id == Source.id)
+                            .where(Change.id == change_id)).first()
+            return tuple(row) if row else None  # type: ignore[return-value]
+
+    def version(self, version_id: int) -> Version | None:
+        with self.session() as s:
+            return s.get(Version, version_id)
+
+    def runs(self, slug: str | None = None, limit: int = 50) -> list[tuple[Run, Source]]:
+        with self.session() as s:
+            q = select(Run, Source).join(Source).order_by(Run.id.desc()).limit(limit)
+            if slug:
+                q = q.where(Source.slug == slug)
+            return [tuple(r) for r in s.execute(q)]  # type: ignore[misc]
+
+    def sources(self) -> list[Source]:
+        with self.session() as s:
+            return list(s.scalars(select(Source).order_by(Source.slug)))
+
+    def alerts(self, status: str | None = None) -> list[Alert]:
+        with self.session() as s:
+            q = select(Alert).order_by(Alert.id)
+            if status:
+                q = q.where(Alert.status == status)
+            return list(s.scalars(q))
+
+    def checks(self, document_id: int) -> list[Check]:
+        with self.session() as s:
+            return list(s.scalars(select(Check).where(Check.document_id == document_id)
+                                  .order_by(Check.id)))
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        if ":" in cred:
+            cred = cred.split(":", 1)[0] + ":***"
+        return f"{scheme}://{cred}@{host}"
+    return url
