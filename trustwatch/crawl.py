@@ -77,7 +77,8 @@ def run_crawls(config: Config, slugs: Sequence[str], *,
     from scrapy.crawler import CrawlerProcess
 
     storage = Storage.open(config.database)
-    process = CrawlerProcess(scrapy_settings(config), install_root_handler=False)
+    failures: dict[str, str] = {}
+    process = CrawlerProcess(scrapy_settings(config))
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     for slug in slugs:
         source = config.source(slug)
@@ -86,7 +87,8 @@ def run_crawls(config: Config, slugs: Sequence[str], *,
             crawler.signals.connect(
                 lambda item, response=None, spider=None, _slug=slug: on_item(_slug, item),
                 signal=signals.item_scraped)
-        process.crawl(crawler, **spider_kwargs(storage, source))
+        d = process.crawl(crawler, **spider_kwargs(storage, source))
+        d.addErrback(_crawl_failed, slug, failures)
     process.start()
     results = []
     for slug in slugs:
@@ -95,8 +97,15 @@ def run_crawls(config: Config, slugs: Sequence[str], *,
             run, _src = latest[0]
             results.append(RunResult(slug, run.status, dict(run.counts), list(run.problems)))
         else:
-            results.append(RunResult(slug, "failed", {}, ["the crawl did not start"]))
+            results.append(RunResult(slug, "failed", {}, [failures.get(
+                slug, "the crawl did not start")]))
     return results
+
+
+def _crawl_failed(failure: Any, slug: str, failures: dict[str, str]) -> None:
+    logging.getLogger(__name__).error("%s: crawl failed: %s", slug, failure.getTraceback())
+    failures[slug] = f"the crawl failed: {failure.getErrorMessage()}"
+
 
 
 def last_runs(storage: Storage) -> dict[str, tuple[Run, Source]]:

@@ -21,20 +21,22 @@ logger = logging.getLogger(__name__)
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, crawler: Crawler | None = None) -> None:
         self.storage = storage
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         if not crawler.settings.getbool("TRUSTWATCH_CONDITIONAL", True):
             raise NotConfigured("conditional requests switched off")
-        return cls(storage_for(crawler))
+        return cls(storage_for(crawler), crawler)
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         role = request.meta.get("role")
         if role not in ("listing", "document") or "tw_validators" in request.meta:
             return None
-        slug = getattr(spider, "slug", spider.name)
+        spider = spider or (self.crawler.spider if self.crawler else None)
+        slug = getattr(spider, "slug", getattr(spider, "name", ""))
         found = self.storage.validators(slug, canonical(request.url))
         request.meta["tw_validators"] = found
         if not found:
@@ -49,7 +51,7 @@ class ConditionalRequestMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response,
-                         spider: Spider) -> Request | Response:
+                         spider: Spider | None = None) -> Request | Response:
         found: Any = request.meta.get("tw_validators")
         if response.status != 304 or not found:
             return response

@@ -82,7 +82,13 @@ class StoragePipeline:
         return cls(config_for(crawler), storage_for(crawler), crawler)
 
     # -- run bookkeeping --------------------------------------------------------------------
-    def open_spider(self, spider: Spider) -> None:
+    def _spider(self, spider: Spider | None) -> Spider:
+        found = spider or (self.crawler.spider if self.crawler else None)
+        assert found is not None
+        return found
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        spider = self._spider(spider)
         self.source = self.config.source(getattr(spider, "slug", spider.name))
         baseline = self.storage.is_baseline(self.source.slug)
         with self.storage.session() as s:
@@ -94,7 +100,7 @@ class StoragePipeline:
             self.state = RunState(run_id=run.id, source_id=src.id, baseline=baseline)
         spider.trustwatch_run = self.state  # type: ignore[attr-defined]  # progress display
 
-    def close_spider(self, spider: Spider) -> None:
+    def close_spider(self, spider: Spider | None = None) -> None:
         st = self._st()
         reason = "finished"
         if self.crawler is not None and self.crawler.stats is not None:
@@ -152,9 +158,11 @@ class StoragePipeline:
     def _failure(self, s: Session, item: DocumentItem, st: RunState, doc: Document | None,
                  outcome: str, error: str, raw_sha: str | None = None) -> None:
         st.counts["failed"] += 1
-        st.problems.append(f"{item.url}: {error}")
         if item.role == "listing":
             st.listing_failed = True
+            st.problems.append(f"listing {item.url} failed: {error}")
+        else:
+            st.problems.append(f"{item.url}: {error}")
         if doc is not None:
             st.seen.add(doc.id)
             s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
@@ -166,6 +174,8 @@ class StoragePipeline:
         if item.error:
             outcome = "too_large" if item.error == "too large" else "failed"
             return self._failure(s, item, st, doc, outcome, item.error)
+        if item.status in (404, 410) and item.role == "listing":
+            return self._failure(s, item, st, doc, "gone", f"listing answers {item.status}")
         if item.status in (404, 410):
             st.counts["gone"] += 1
             if doc is not None:
@@ -176,9 +186,6 @@ class StoragePipeline:
             else:
                 st.problems.append(f"{item.url}: linked from {item.listing_url or 'a listing'} "
                                    f"but answers {item.status}")
-            if item.role == "listing":
-                st.listing_failed = True
-                st.problems.append(f"listing {item.url} answers {item.status}")
             return None
         if item.status >= 400 or item.status == 0:
             return self._failure(s, item, st, doc, "failed", f"HTTP {item.status}")

@@ -10,7 +10,6 @@ NEWSPIDER_MODULE = "trustwatch.spiders"
 USER_AGENT = DEFAULT_USER_AGENT
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
@@ -25,11 +24,13 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}
 HTTPCACHE_ENABLED = False
 # every status reaches the spider: a 404 is evidence of removal, a 5xx a failed check
 HTTPERROR_ALLOW_ALL = True
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 LOG_LEVEL = "WARNING"
+LOG_INSTALL_ROOT_HANDLER = False
 
 DOWNLOADER_MIDDLEWARES = {
     "trustwatch.middlewares.ConditionalRequestMiddleware": 560,

@@ -7,7 +7,7 @@ in the pipeline; conditional request headers in ConditionalRequestMiddleware.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +85,10 @@ class SourceSpider(scrapy.Spider):
         return spider
 
     # -- requests ---------------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self.start_requests():
+            yield request
+
     def start_requests(self) -> Iterator[scrapy.Request]:
         for url in self.source.start_urls:
             yield self.listing_request(url)
