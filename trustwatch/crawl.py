@@ -62,12 +62,20 @@ def spider_kwargs(storage: Storage, source: SourceConfig) -> dict[str, Any]:
         discovered = sorted({d.meta["bill"] for d in storage.documents(source.slug)
                              if d.meta.get("discovered") and d.meta.get("bill")})
         kwargs["extra_bills"] = discovered
-        last = next((r for r, _ in storage.runs(source.slug, limit=20) if r.status == "ok"), None)
-        if last is not None:  # bills whose status file changed since (a day's slack)
-            from datetime import timedelta
-
-            kwargs["since"] = last.started_at - timedelta(days=1)
+        kwargs["previous_index"] = previous_bill_index(storage, source)
     return kwargs
+
+
+def previous_bill_index(storage: Storage, source: SourceConfig) -> dict[str, int] | None:
+    """File name -> size from the last stored bill status folder listing (None: never seen)."""
+    from trustwatch.extract.ilga import parse_iis_listing
+
+    suffix = f"/Legislation/{source.general_assembly}/BillStatus/XML/".lower()
+    for doc in storage.documents(source.slug):
+        if doc.role == "index" and doc.url.lower().endswith(suffix) and doc.last_raw_sha256:
+            entries = parse_iis_listing(storage.blob(doc.last_raw_sha256), doc.url)
+            return {e.name.lower(): e.size for e in entries if not e.is_dir}
+    return None
 
 
 def run_crawls(config: Config, slugs: Sequence[str], *,

@@ -33,7 +33,7 @@ class ConditionalRequestMiddleware:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         role = request.meta.get("role")
-        if role not in ("listing", "document") or "tw_validators" in request.meta:
+        if role not in ("listing", "document", "index") or "tw_validators" in request.meta:
             return None
         spider = spider or (self.crawler.spider if self.crawler else None)
         slug = getattr(spider, "slug", getattr(spider, "name", ""))

@@ -37,7 +37,9 @@ from trustwatch.storage import (
 
 logger = logging.getLogger(__name__)
 
-BILL_STATUS_DOCS = ("status_xml", "status_html")
+# ILGA documents whose every change counts, with the match group it is reported under
+WATCHED_DOCS = {"status_xml": "bill_status", "status_html": "bill_status",
+                "section": "watched_statute"}
 REMOVAL_RUNS = 2  # consecutive runs a document must be gone before it counts as removed
 VALIDATOR_HEADERS = ("etag", "last-modified")
 
@@ -131,9 +133,10 @@ class StoragePipeline:
     # -- items ------------------------------------------------------------------------------
     def process_item(self, item: DocumentItem, spider: Spider | None = None) -> DocumentItem:
         st = self._st()
+        if item.role == "probe":  # a discovery fetch that found nothing to watch
+            return item
         if item.role == "index":
             self._index(item, st)
-            return item
         if item.links is not None:
             st.listed.update(item.links)
         try:
@@ -148,17 +151,13 @@ class StoragePipeline:
         return item
 
     def _index(self, item: DocumentItem, st: RunState) -> None:
-        if item.error or item.status >= 400:
-            st.listing_failed = True
-            st.counts["failed"] += 1
-            st.problems.append(f"listing {item.url} failed: {item.error or item.status}")
-        elif item.meta.get("entries") == "0":
+        if item.meta.get("entries") == "0" and not item.error and item.status < 400:
             st.problems.append(f"listing {item.url} is empty (site may have changed shape)")
 
     def _failure(self, s: Session, item: DocumentItem, st: RunState, doc: Document | None,
                  outcome: str, error: str, raw_sha: str | None = None) -> None:
         st.counts["failed"] += 1
-        if item.role == "listing":
+        if item.role in ("listing", "index"):
             st.listing_failed = True
             st.problems.append(f"listing {item.url} failed: {error}")
         else:
@@ -174,7 +173,7 @@ class StoragePipeline:
         if item.error:
             outcome = "too_large" if item.error == "too large" else "failed"
             return self._failure(s, item, st, doc, outcome, item.error)
-        if item.status in (404, 410) and item.role == "listing":
+        if item.status in (404, 410) and item.role in ("listing", "index"):
             return self._failure(s, item, st, doc, "gone", f"listing answers {item.status}")
         if item.status in (404, 410):
             st.counts["gone"] += 1
@@ -212,7 +211,7 @@ class StoragePipeline:
             st.problems.append(f"{item.url}: no text layer (scanned document?)")
         text_sha = Storage.put_blob(s, text.encode("utf-8"))
 
-        if doc is None:
+        if doc is None and item.role != "index":
             doc = self._same_bytes_elsewhere(s, st, raw_sha, item)
         if doc is None:
             self._new_document(s, item, st, extracted, text, raw_sha, text_sha)
@@ -238,12 +237,11 @@ class StoragePipeline:
             return None
         version = self._version(s, doc, item, st, extracted, raw_sha, text_sha,
                                 (prev.seq if prev else 0) + 1)
+        if item.role == "index":  # kept as evidence; folder listings are never news
+            return None
         kind = "new" if reappeared or prev is None else "changed"
         matches = self.relevance.for_text(text) if kind == "new" else self.relevance.for_diff(d)
-        if doc.meta.get("doc") in BILL_STATUS_DOCS and d.inserted_words:
-            matches = [*matches, Match(group="bill_status", term="new bill action",
-                                       side="inserted", label="",
-                                       excerpt=" ".join(h.inserted for h in d.hunks)[:200])]
+        matches = [*matches, *self._watched(doc, d)]
         st.counts[kind] += 1
         self._change(s, doc, st, kind, version, prev, matches, d,
                      summary="reappeared" if reappeared else "")
@@ -252,6 +250,20 @@ class StoragePipeline:
         return None
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _watched(doc: Document, d: Diff) -> list[Match]:
+        """Every change to a watched bill's status or a watched statute's text is news."""
+        group = WATCHED_DOCS.get(doc.meta.get("doc", ""))
+        if group is None or not d.hunks:
+            return []
+        if group == "bill_status" and not d.inserted_words:
+            return []
+        first = d.hunks[0]
+        excerpt = (first.inserted or first.deleted)[:200]
+        return [Match(group=group, term="new bill action" if group == "bill_status"
+                      else "statute text", side="inserted" if first.inserted else "deleted",
+                      label=first.label, excerpt=excerpt)]
+
     def _touch(self, doc: Document, item: DocumentItem, raw_sha: str, ex: Extracted) -> None:
         doc.last_seen = item.fetched_at
         doc.etag = _header(item, "etag")
@@ -303,10 +315,12 @@ class StoragePipeline:
                           first_seen=now))
         st.seen.add(doc.id)
         version = self._version(s, doc, item, st, ex, raw_sha, text_sha, 1)
+        if item.role == "index":
+            return
         matches = self.relevance.for_text(text)
-        if doc.meta.get("doc") in BILL_STATUS_DOCS:
-            matches = [*matches, Match(group="bill_status", term="watched bill", side="text",
-                                       label="", excerpt=doc.title[:200])]
+        if doc.meta.get("doc") in WATCHED_DOCS:
+            matches = [*matches, Match(group=WATCHED_DOCS[doc.meta["doc"]], term="watched",
+                                       side="text", label="", excerpt=doc.title[:200])]
         st.counts["new"] += 1
         st.new_titles.append(doc.title or doc.url)
         self._change(s, doc, st, "new", version, None, matches, None)
@@ -346,7 +360,8 @@ class StoragePipeline:
 
     def _detect_removals(self, s: Session, st: RunState) -> None:
         docs = s.scalars(select(Document).where(Document.source_id == st.source_id,
-                                                Document.state == "active"))
+                                                Document.state == "active",
+                                                Document.role != "index"))
         listed_ids = set()
         if st.listed:
             listed_ids = set(s.scalars(select(DocumentUrl.document_id).where(

@@ -104,8 +104,9 @@ class SourceSpider(scrapy.Spider):
 
     # -- parsing ----------------------------------------------------------------------------
     def link_extractor(self) -> LinkExtractor:
+        # hosts are filtered in document_links: allow_domains would compare host:port
         return LinkExtractor(allow=[p.pattern for p in self.source.follow], deny_extensions=[],
-                             allow_domains=self.allowed_domains, unique=True)
+                             unique=True)
 
     def document_links(self, response: Response) -> list[str]:
         if not isinstance(response, TextResponse) or not self.source.follow:
@@ -113,7 +114,9 @@ class SourceSpider(scrapy.Spider):
         own = canonical(response.url)
         links = []
         for link in self.link_extractor().extract_links(response):
-            if urlsplit(link.url).scheme in ("http", "https") and canonical(link.url) != own:
+            parts = urlsplit(link.url)
+            if (parts.scheme in ("http", "https") and parts.hostname in self.allowed_domains
+                    and canonical(link.url) != own):
                 links.append(link.url)
         return links
 

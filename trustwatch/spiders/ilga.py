@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -62,12 +61,14 @@ class IlgaSpider(SourceSpider):
     kind = "ilga"
 
     def __init__(self, source: SourceConfig | None = None, extra_bills: Iterable[str] = (),
-                 since: datetime | None = None, **kwargs: Any) -> None:
+                 previous_index: dict[str, int] | None = None, **kwargs: Any) -> None:
         super().__init__(source=source, **kwargs)
         self.ga = self.source.general_assembly
         self.ftp = self.source.ftp_url
         self.bills = list(dict.fromkeys([*self.source.bills, *extra_bills]))
-        self.since = since or datetime.now(timezone.utc) - timedelta(days=self.source.discover_days)
+        # file name -> size in the bill status folder at the last run; None on the first run,
+        # which only records it (fetching every bill of a session once is not polite)
+        self.previous_index = previous_index
 
     def url(self, path: str) -> str:
         return self.ftp + path
@@ -105,11 +106,9 @@ class IlgaSpider(SourceSpider):
 
     # -- parsing ----------------------------------------------------------------------------
     def index_item(self, response: Response, count: int) -> DocumentItem:
-        """Indexes are not stored as documents; the pipeline uses them for health only."""
-        item = self.item(response)
-        return DocumentItem(url=item.url, source=item.source, role="index",
-                            fetched_at=item.fetched_at, final_url=item.final_url,
-                            status=item.status, meta={"entries": str(count)})
+        """Folder listings are kept (evidence, and the next run's baseline for discovery) but
+        never reported as changes: their timestamps change nightly."""
+        return self.item(response, entries=str(count))
 
     def entries(self, response: Response) -> list[Any]:
         if response.status >= 400:
@@ -145,15 +144,18 @@ class IlgaSpider(SourceSpider):
     def parse_bill_index(self, response: Response) -> Iterator[DocumentItem | scrapy.Request]:
         entries = self.entries(response)
         yield self.index_item(response, len(entries))
+        if self.previous_index is None:
+            return
         watched = {bill_file_id(b, self.ga).upper() for b in self.bills}
         for e in entries:
             bill = bill_from_file(e.name)
             if (e.is_dir or not bill or not e.name.lower().endswith(".xml")
                     or bill_file_id(bill, self.ga).upper() in watched):
                 continue
-            if e.modified is None or e.modified >= self.since:
+            # timestamps change nightly for every file; a new file or a new size is news
+            if self.previous_index.get(e.name.lower()) != e.size:
                 yield scrapy.Request(e.url, callback=self.parse_discovery, errback=self.failed,
-                                     meta={"role": "index", "bill": bill})
+                                     meta={"role": "probe", "bill": bill})
 
     def parse_discovery(self, response: Response) -> Iterator[DocumentItem | scrapy.Request]:
         if response.status >= 400:
