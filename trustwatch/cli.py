@@ -231,6 +231,30 @@ def status(obj: Ctx) -> None:
 
 
 @main.command()
+@click.pass_obj
+@handles_errors
+def bills(obj: Ctx) -> None:
+    """Watched bills: last action, text versions, statute sections they amend."""
+    from trustwatch.bills import watched_bills
+
+    rows = watched_bills(obj.config, obj.storage())
+    if not rows:
+        click.echo("no bills captured yet (run: trustwatch crawl ilga)")
+        return
+    for b in rows:
+        click.echo(f"{b.bill}  {b.title}" + (f"  [discovered: {b.discovered}]"
+                                             if b.discovered else ""))
+        click.echo(f"  last action: {b.last_action or 'unknown'}")
+        if b.statutes:
+            click.echo(f"  amends: {', '.join(b.statutes)}")
+        if b.shell_rewrite:
+            click.echo("  shell bill: an amendment replaces everything after the enacting "
+                       "clause")
+        click.echo(f"  text versions: {', '.join(b.versions) or 'none captured'}")
+        click.echo(f"  status: {b.web_url}")
+
+
+@main.command()
 @click.option("--dir", "workdir", default="trustwatch-demo", show_default=True,
               type=click.Path(file_okay=False), help="where the demo keeps its database")
 def demo(workdir: str) -> None:

@@ -61,6 +61,22 @@ def test_three_versions_record_exactly_the_expected_changes(sites: Any, db_url: 
     assert sorted(alert_ids) == sorted(relevant_ids)
     storage.close()
 
+    # what an editor sees afterwards
+    cfg = ("--config", str(config))
+    listed = run_cli(*cfg, "changes", cwd=tmp_path).stdout
+    assert "Enforcement and Removal Operations" in listed and "DUI" not in listed
+    assert "DUI" in run_cli(*cfg, "changes", "--all", cwd=tmp_path).stdout
+    assert "ilga" not in run_cli(*cfg, "changes", "--source", "isp", cwd=tmp_path).stdout
+    bills = run_cli(*cfg, "bills", cwd=tmp_path)
+    assert bills.returncode == 0, bills.stderr
+    hb3055 = bills.stdout.split("HB3055", 1)[1].split("\nHB", 1)[0]
+    assert "[discovered: 5 ILCS 805]" in hb3055 and "amends: 5 ILCS 805/15" in hb3055
+    assert "10400HB3055ham001.htm" in hb3055 and "shell bill" in hb3055
+    assert "SB1500" not in bills.stdout  # the Trust Code decoy is never watched
+    status = run_cli(*cfg, "status", cwd=tmp_path)
+    for slug in ("isp", "ag", "ilga"):
+        assert f"{slug}: last run" in status.stdout
+
 
 def test_unchanged_recrawl_uses_validators_and_records_nothing(sites: Any, tmp_path: Path
                                                                ) -> None:
