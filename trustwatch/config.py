@@ -56,7 +56,7 @@ BUILTIN_SOURCES: dict[str, dict[str, Any]] = {
 
 _SECTIONS = {"trustwatch", "crawl", "alerts", "terms", "sources"}
 _TRUSTWATCH_KEYS = {"database", "archive_dir", "archive_url", "timezone", "user_agent"}
-_CRAWL_KEYS = {"delay", "concurrency_per_host", "timeout", "max_bytes"}
+_CRAWL_KEYS = {"delay", "concurrency_per_host", "timeout", "max_bytes", "ca_bundle"}
 _ALERT_KEYS = {"slack_channel", "digest"}
 _SOURCE_KEYS = {
     "kind", "name", "start_urls", "follow", "every", "cron", "ignore", "expect_change_within",
@@ -80,6 +80,7 @@ class CrawlSettings:
     concurrency_per_host: int = 2
     timeout: float = 30.0
     max_bytes: int = 104_857_600
+    ca_bundle: str = ""  # extra PEM certificates (e.g. a missing intermediate); never "off"
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,18 @@ def _parse_source(r: _Reader, slug: str, raw: Any) -> SourceConfig:
     )
 
 
+def _ca_bundle(r: _Reader, crawl: dict[str, Any], path: str) -> str:
+    value = r.str_(crawl, "crawl", "ca_bundle", "")
+    if not value:
+        return ""
+    p = Path(value).expanduser()
+    if not p.is_absolute() and path != "<built-in>":
+        p = Path(path).parent / p
+    if not p.is_file() or b"BEGIN CERTIFICATE" not in p.read_bytes()[:1_000_000]:
+        raise r.fail("crawl.ca_bundle", f"not a PEM certificate file: {value!r}")
+    return str(p)
+
+
 def parse_config(data: dict[str, Any], path: str = "<built-in>") -> Config:
     r = _Reader(path)
     r.table(data, "", _SECTIONS)
@@ -324,6 +337,7 @@ def parse_config(data: dict[str, Any], path: str = "<built-in>") -> Config:
             timeout=float(r.num(cr, "crawl", "timeout", 30.0, minimum=1)),
             max_bytes=int(r.num(cr, "crawl", "max_bytes", 104_857_600, integer=True,
                                 minimum=1024)),
+            ca_bundle=_ca_bundle(r, cr, path),
         ),
         slack_channel=r.str_(al, "alerts", "slack_channel", "#trust-act-watch"),
         digest=bool(al.get("digest", False)),

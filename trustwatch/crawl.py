@@ -84,6 +84,9 @@ def run_crawls(config: Config, slugs: Sequence[str], *,
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
+    from trustwatch.tls import use_bundle
+
+    use_bundle(config.crawl.ca_bundle)  # before the reactor makes any TLS context
     storage = Storage.open(config.database)
     failures: dict[str, str] = {}
     process = CrawlerProcess(scrapy_settings(config))
