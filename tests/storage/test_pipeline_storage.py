@@ -237,3 +237,24 @@ def test_relevant_new_document_after_baseline_alerts(storage: Storage) -> None:
         assert [a.change_id for a in alerts] == [new[0][0].id]
         assert all(a.status == "pending" for a in alerts)
     assert count(storage, Change, relevant=True, baseline=False) == 1
+
+
+def test_head_revision_read_from_files_matches_alembic() -> None:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from trustwatch.storage.repository import MIGRATIONS, head_revision
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_reopening_a_migrated_database_keeps_its_data(db_url: str) -> None:
+    st = Storage.open(db_url)
+    with st.session() as s:
+        digest = Storage.put_blob(s, b"evidence")
+    st.close()
+    again = Storage.open(db_url)
+    assert again.blob(digest) == b"evidence"
+    again.close()
