@@ -240,7 +240,10 @@ class StoragePipeline:
         if item.role == "index":  # kept as evidence; folder listings are never news
             return None
         kind = "new" if reappeared or prev is None else "changed"
-        matches = self.relevance.for_text(text) if kind == "new" else self.relevance.for_diff(d)
+        if kind == "new":
+            matches = self.relevance.for_text(text)
+        else:  # words changed; failing that, words changed in a sentence naming a term
+            matches = self.relevance.for_diff(d) or self.relevance.for_context(d)
         matches = [*matches, *self._watched(doc, d)]
         st.counts[kind] += 1
         self._change(s, doc, st, kind, version, prev, matches, d,
