@@ -81,7 +81,12 @@ class StoragePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
-        return cls(config_for(crawler), storage_for(crawler), crawler)
+        from scrapy import signals
+
+        pipeline = cls(config_for(crawler), storage_for(crawler), crawler)
+        # the close reason (finished / shutdown / …) arrives only with this signal
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     # -- run bookkeeping --------------------------------------------------------------------
     def _spider(self, spider: Spider | None) -> Spider:
@@ -103,10 +108,15 @@ class StoragePipeline:
         spider.trustwatch_run = self.state  # type: ignore[attr-defined]  # progress display
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        if self.crawler is None:  # driven directly (tests): no signal will come
+            self.finish("finished")
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.finish(reason)
+
+    def finish(self, reason: str) -> None:
+        """Close the run: removals (only after a complete crawl), baseline note, counts."""
         st = self._st()
-        reason = "finished"
-        if self.crawler is not None and self.crawler.stats is not None:
-            reason = str(self.crawler.stats.get_value("finish_reason", "finished"))
         with self.storage.session() as s:
             if reason == "finished" and not st.listing_failed:
                 self._detect_removals(s, st)

@@ -38,28 +38,25 @@ def headers_dict(response: Response) -> dict[str, list[str]]:
 
 
 def failure_reason(failure: Failure) -> str:
-    """One plain line for a download failure."""
+    """One plain line for a download failure (Twisted's and Scrapy's exception names)."""
     from scrapy.exceptions import IgnoreRequest
-    from twisted.internet.error import (
-        ConnectionRefusedError,
-        DNSLookupError,
-        TCPTimedOutError,
-        TimeoutError,
-    )
 
-    if failure.check(TimeoutError, TCPTimedOutError):
+    exc = failure.value
+    name = type(exc).__name__
+    text = str(exc).strip()
+    if "Timeout" in name or "TimedOut" in name:
         return "timeout"
-    if failure.check(DNSLookupError):
+    if "DNS" in name or "Resolve" in name:
         return "dns lookup failed"
-    if failure.check(ConnectionRefusedError):
+    if "ConnectionRefused" in name:
         return "connection refused"
-    if failure.check(IgnoreRequest):
-        msg = str(failure.value)
-        return "forbidden by robots.txt" if "robots" in msg.lower() else (msg or "ignored")
-    text = str(failure.value).strip()
-    if "maxsize" in text.lower() or "larger than" in text.lower() or "cancelled" in text.lower():
+    if "Cancelled" in name or "maxsize" in text.lower() or "max size" in text.lower():
         return "too large"
-    return f"{type(failure.value).__name__}: {text}"[:300]
+    if "certificate" in text.lower() or "SSL" in name or "TLS" in name:
+        return f"TLS certificate not trusted ({text[:160]})"
+    if failure.check(IgnoreRequest):
+        return "forbidden by robots.txt" if "robots" in text.lower() else (text or "ignored")
+    return f"{name}: {text}"[:300]
 
 
 class SourceSpider(scrapy.Spider):

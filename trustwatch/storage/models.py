@@ -197,6 +197,35 @@ class Alert(Base):
     slack_ts: Mapped[str] = mapped_column(String(32), default="")
     thread_ts: Mapped[str] = mapped_column(String(32), default="")
     sent_at: Mapped[datetime | None]
+    # delivery bookkeeping (migration 0002): a worker's lease, the key Slack's copy carries
+    # in its metadata, and the moment a post began (so a crash is checked, not re-posted)
+    claimed_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    claimed_until: Mapped[datetime | None]
+    delivery_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    post_started_at: Mapped[datetime | None]
+    channel_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 Index("ix_alerts_status", Alert.status, Alert.id)
+Index("ix_alerts_document_status", Alert.document_id, Alert.status, Alert.id)
+
+
+class Problem(Base):
+    """A health problem of a source (site down, changed shape, lost text, gone quiet):
+    opened once with a "health" alert, closed once with a "recovered" alert."""
+
+    __tablename__ = "problems"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    key: Mapped[str] = mapped_column(String(2100))  # kind + what it is about, e.g. listing URL
+    kind: Mapped[str] = mapped_column(String(32))  # fetch_failures listing_empty text_drop stale
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    detail: Mapped[str] = mapped_column(Text, default="")  # one plain line for people
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what clearing compares to
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    recovered_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+
+Index("ix_problems_open", Problem.source_id, Problem.closed_at)
