@@ -93,6 +93,9 @@ def crawl(obj: Ctx, sources: tuple[str, ...], no_alerts: bool) -> None:
     for slug in slugs:  # we hold the lock, so a "running" run is a crawl that died
         close_unfinished_runs(storage, slug, "interrupted",
                               "the crawl process stopped before it finished")
+    from trustwatch.storage import utcnow
+
+    started = utcnow()
     progress = _progress(slugs)
     try:
         results = run_crawls(config, slugs, on_item=progress.advance if progress else None)
@@ -111,11 +114,12 @@ def crawl(obj: Ctx, sources: tuple[str, ...], no_alerts: bool) -> None:
     for line in evaluate(config, storage, slugs).lines():
         click.echo(line)
     if not no_alerts:
-        from trustwatch.alerts import deliver
+        from trustwatch.alerts import deliver_outcome
 
-        report = deliver(config, storage)
-        if report:
-            click.echo(report)
+        outcome = deliver_outcome(config, storage, new_since=started)
+        if outcome.line:
+            click.echo(outcome.line)
+        failed |= not outcome.ok  # alerts stay pending; cron/monitoring should notice
     sys.exit(1 if failed or busy else 0)
 
 
