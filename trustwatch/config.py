@@ -57,12 +57,12 @@ BUILTIN_SOURCES: dict[str, dict[str, Any]] = {
 _SECTIONS = {"trustwatch", "crawl", "alerts", "terms", "sources"}
 _TRUSTWATCH_KEYS = {"database", "archive_dir", "archive_url", "timezone", "user_agent"}
 _CRAWL_KEYS = {"delay", "concurrency_per_host", "timeout", "max_bytes", "ca_bundle"}
-_ALERT_KEYS = {"slack_channel", "digest"}
+_ALERT_KEYS = {"slack_channel"}
 _SOURCE_KEYS = {
     "kind", "name", "start_urls", "follow", "every", "cron", "ignore", "expect_change_within",
-    "base_url", "ftp_url", "general_assembly", "bills", "statutes", "discover_days",
+    "base_url", "ftp_url", "general_assembly", "bills", "statutes",
 }
-_ILGA_ONLY = {"base_url", "ftp_url", "general_assembly", "bills", "statutes", "discover_days"}
+_ILGA_ONLY = {"base_url", "ftp_url", "general_assembly", "bills", "statutes"}
 KINDS = ("isp", "ag", "ilga", "generic")
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -100,7 +100,6 @@ class SourceConfig:
     general_assembly: int = 0
     bills: tuple[str, ...] = ()
     statutes: tuple[str, ...] = ()
-    discover_days: int = 30
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -118,7 +117,6 @@ class Config:
     user_agent: str = DEFAULT_USER_AGENT
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     slack_channel: str = "#trust-act-watch"
-    digest: bool = False
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
 
@@ -267,7 +265,6 @@ def _parse_source(r: _Reader, slug: str, raw: Any) -> SourceConfig:
             "general_assembly": ga,
             "bills": tuple(bills),
             "statutes": tuple(statutes),
-            "discover_days": int(r.num(merged, key, "discover_days", 30, integer=True)),
         }
     return SourceConfig(
         slug=slug,
@@ -340,7 +337,6 @@ def parse_config(data: dict[str, Any], path: str = "<built-in>") -> Config:
             ca_bundle=_ca_bundle(r, cr, path),
         ),
         slack_channel=r.str_(al, "alerts", "slack_channel", "#trust-act-watch"),
-        digest=bool(al.get("digest", False)),
         terms=terms,
         sources=sources,
     )
