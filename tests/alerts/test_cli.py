@@ -69,5 +69,21 @@ def test_without_token_deliver_prints_the_message(storage: Storage, watchlist: P
     line = deliver(load_config(str(watchlist)), storage)
     shown = capsys.readouterr().out
     assert "[changed] Changed: LEADS Agreement" in shown and "Matched terms" in shown
-    assert "1 pending" in line
+    assert "1 new shown above" in line
+    assert [a.status for a in storage.alerts()] == ["pending"]
+
+
+def test_without_token_a_later_crawl_shows_only_its_new_alerts(
+        storage: Storage, watchlist: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from trustwatch.alerts import deliver
+    from trustwatch.config import load_config
+    from trustwatch.storage import utcnow
+
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    add_alert(storage)
+    later = utcnow()
+    line = deliver(load_config(str(watchlist)), storage, new_since=later)
+    assert "[changed]" not in capsys.readouterr().out
+    assert "0 new shown above, 1 older still pending" in line
     assert [a.status for a in storage.alerts()] == ["pending"]
