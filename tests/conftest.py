@@ -75,4 +75,5 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
                 if k not in ("TRUSTWATCH_DB", "TRUSTWATCH_CONFIG", "SLACK_BOT_TOKEN")}
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "trustwatch", *args], cwd=cwd, env=full_env,
+                          check=False,
                           capture_output=True, text=True, timeout=timeout)

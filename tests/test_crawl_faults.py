@@ -20,7 +20,7 @@ def setup(sites: Any, tmp_path: Path, **crawl: Any) -> tuple[Path, str]:
     db = f"sqlite:///{tmp_path / 't.db'}"
     text = sites.watchlist_toml(db)
     for key, value in crawl.items():
-        text = re.sub(rf"^{key} = .*\n", "", text, flags=re.M)
+        text = re.sub(rf"^{key} = .*\n", "", text, flags=re.MULTILINE)
         text = text.replace("[crawl]\n", f"[crawl]\n{key} = {value}\n", 1)
     config = tmp_path / "watchlist.toml"
     config.write_text(text)

@@ -38,7 +38,7 @@ def test_every_option_is_in_the_readme() -> None:
 
 
 def test_readme_opens_with_the_two_setup_commands_ci_runs() -> None:
-    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)
     assert blocks[0] == "pip install -e . && trustwatch demo"
     assert blocks[1] == "pip install -e '.[test]' && python -m pytest"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -29,7 +29,7 @@ def _name(cn: str) -> x509.Name:
 
 
 def make_ca_and_leaf(tmp: Path) -> tuple[Path, Path, Path]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("trustwatch test CA"))
           .issuer_name(_name("trustwatch test CA")).public_key(ca_key.public_key())
@@ -62,7 +62,7 @@ def make_ca_and_leaf(tmp: Path) -> tuple[Path, Path, Path]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = PAGE if self.path != "/robots.txt" else b"User-agent: *\nAllow: /\n"
         self.send_response(200)
         self.send_header("Content-Type", "text/html" if body is PAGE else "text/plain")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
@@ -151,8 +151,8 @@ def _progress(slugs: list[str]) -> _Progress | None:
 @handles_errors
 def check(obj: Ctx, url: str) -> None:
     """Fetch and extract one URL; print its text and term matches. Stores nothing."""
-    from trustwatch.fetch import FetchError, fetch_once
     from trustwatch.extract import ExtractionError, extract, normalise
+    from trustwatch.fetch import FetchError, fetch_once
     from trustwatch.relevance import Relevance
 
     config = obj.config
@@ -190,7 +190,7 @@ def _parse_date(value: str | None) -> datetime | None:
         d = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"not a date: {value!r} (use YYYY-MM-DD)") from None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def _terms(matches: list[dict[str, str]]) -> str:

@@ -33,10 +33,10 @@ BUILTIN_SOURCES: dict[str, dict[str, Any]] = {
     "ag": {
         "name": "Illinois Attorney General",
         "start_urls": [
-            "https://illinoisattorneygeneral.gov/Safer-Communities/Resources-for-Law-Enforcement/"
-            "Law-Enforcement-And-Immigration/",
-            "https://illinoisattorneygeneral.gov/Safer-Communities/Resources-for-Law-Enforcement/"
-            "Law-Enforcement-Guidance/",
+            ("https://illinoisattorneygeneral.gov/Safer-Communities/Resources-for-Law-Enforcement/"
+             "Law-Enforcement-And-Immigration/"),
+            ("https://illinoisattorneygeneral.gov/Safer-Communities/Resources-for-Law-Enforcement/"
+             "Law-Enforcement-Guidance/"),
             "https://illinoisattorneygeneral.gov/Rights-of-the-People/civil-rights/Immigration",
             "https://illinoisattorneygeneral.gov/news-room/",
         ],
@@ -218,7 +218,7 @@ def _parse_source(r: _Reader, slug: str, raw: Any) -> SourceConfig:
     if kind != "ilga":
         extra = _ILGA_ONLY & set(data)
         if extra:
-            raise r.fail(f"{key}.{sorted(extra)[0]}", "only sources of kind 'ilga' take this key")
+            raise r.fail(f"{key}.{min(extra)}", "only sources of kind 'ilga' take this key")
     start_urls = [r.url(u, f"{key}.start_urls[{i}]")
                   for i, u in enumerate(r.strings(merged, key, "start_urls", []))]
     if kind in ("isp", "ag", "generic") and not start_urls:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trustwatch.config import Config, SourceConfig
 from trustwatch.storage import Run, Source, Storage
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 # one line each: source kind -> spider class path (a registry you can read)
 SPIDERS: dict[str, str] = {
@@ -28,10 +31,13 @@ class RunResult:
     problems: list[str]
 
 
-def scrapy_settings(config: Config) -> dict[str, Any]:
-    from scrapy.utils.project import get_project_settings
+def scrapy_settings(config: Config) -> Settings:
+    """trustwatch.settings plus this watchlist's crawl values (whatever the working folder:
+    another Scrapy project's scrapy.cfg must not change how we crawl)."""
+    from scrapy.settings import Settings
 
-    settings = get_project_settings()
+    settings = Settings()
+    settings.setmodule("trustwatch.settings", priority="project")
     c = config.crawl
     settings.setdict({
         "TRUSTWATCH_CONFIG_OBJ": config,
@@ -43,10 +49,7 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": c.timeout,
         "DOWNLOAD_MAXSIZE": c.max_bytes,
     }, priority="cmdline")
-    if not settings.get("SPIDER_MODULES"):  # not run from the repo root: use ours
-        settings.setmodule("trustwatch.settings", priority="project")
-        settings.setdict({"TRUSTWATCH_CONFIG_OBJ": config}, priority="cmdline")
-    return settings  # type: ignore[no-any-return]
+    return settings
 
 
 def spider_class(kind: str) -> Any:
@@ -74,7 +77,7 @@ def previous_bill_index(storage: Storage, source: SourceConfig) -> dict[str, int
     for doc in storage.documents(source.slug):
         if doc.role == "index" and doc.url.lower().endswith(suffix) and doc.last_raw_sha256:
             entries = parse_iis_listing(storage.blob(doc.last_raw_sha256), doc.url)
-            return {e.name.lower(): e.size for e in entries if not e.is_dir}
+            return {e.name.lower(): e.size or 0 for e in entries if not e.is_dir}
     return None
 
 

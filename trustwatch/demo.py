@@ -15,7 +15,7 @@ import click
 
 def _run(args: list[str], env: dict[str, str]) -> int:
     cmd = [sys.executable, "-m", "trustwatch", *args]
-    proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
+    proc = subprocess.run(cmd, check=False, env=env, text=True, capture_output=True)
     out = (proc.stdout + proc.stderr).rstrip()
     if out:
         click.echo(out)

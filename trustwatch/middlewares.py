@@ -34,13 +34,13 @@ class ConditionalRequestMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         role = request.meta.get("role")
         if role not in ("listing", "document", "index") or "tw_validators" in request.meta:
-            return None
+            return
         spider = spider or (self.crawler.spider if self.crawler else None)
         slug = getattr(spider, "slug", getattr(spider, "name", ""))
         found = self.storage.validators(slug, canonical(request.url))
         request.meta["tw_validators"] = found
         if not found:
-            return None
+            return
         etag, last_modified, _sha, _ctype = found
         # the server's own values, never our clock: a file replaced with an older date
         # still differs from what we send
@@ -48,7 +48,7 @@ class ConditionalRequestMiddleware:
             request.headers[b"If-None-Match"] = etag.encode("latin-1")
         if last_modified:
             request.headers[b"If-Modified-Since"] = last_modified.encode("latin-1")
-        return None
+        return
 
     def process_response(self, request: Request, response: Response,
                          spider: Spider | None = None) -> Request | Response:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustwatch.config import Config, SourceConfig
 from trustwatch.diff import Diff, diff_texts, to_json
-from trustwatch.extract import ExtractionError, Extracted, extract, normalise
+from trustwatch.extract import Extracted, ExtractionError, extract, normalise
 from trustwatch.items import DocumentItem
 from trustwatch.relevance import Match, Relevance, summarise
 from trustwatch.runtime import config_for, storage_for

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from trustwatch.storage import Storage
 from tests.conftest import run_cli
+from trustwatch.storage import Storage
 
 EXPECTED = tomllib.loads((Path(__file__).parent / "expected_changes.toml").read_text())
 

@@ -42,8 +42,9 @@ def test_new_agreement_link_appears_in_v2() -> None:
     _, v1 = parse(1)
     _, v2 = parse(2)
     new = {r.url.split("?")[0] for r in v2} - {r.url.split("?")[0] for r in v1}
-    assert new == {"https://isp.illinois.gov/LawEnforcement/GetFile/"
-                   "f2a6c8e4-7b19-4d3a-8e50-c1d9b4a7e623"}
+    agreement = ("https://isp.illinois.gov/LawEnforcement/GetFile/"
+                 "f2a6c8e4-7b19-4d3a-8e50-c1d9b4a7e623")
+    assert new == {agreement}
 
 
 def test_reordered_query_strings_are_the_same_document_urls() -> None:

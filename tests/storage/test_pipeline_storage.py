@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,7 +41,7 @@ class Crawl:
              links: tuple[str, ...] | None = None, error: str = "", ctype: str = "text/html",
              headers: dict[str, list[str]] | None = None, not_modified: bool = False) -> None:
         self.pipeline.process_item(DocumentItem(
-            url=url, source="isp", role=role, fetched_at=datetime.now(timezone.utc),
+            url=url, source="isp", role=role, fetched_at=datetime.now(UTC),
             final_url=url, status=status, content_type=ctype, body=body,
             headers=headers or {}, links=links, error=error, not_modified=not_modified,
             listing_url="" if role == "listing" else LISTING))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,7 +63,6 @@ class SourceSpider(scrapy.Spider):
     """Start pages are listings; links matching the source's `follow` regexes are documents."""
 
     kind = "generic"
-    custom_settings: dict[str, Any] = {}
 
     def __init__(self, source: SourceConfig | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -143,7 +142,7 @@ class SourceSpider(scrapy.Spider):
             url=canonical(requested),
             source=self.slug,
             role=req_meta.get("role", "document"),
-            fetched_at=datetime.now(timezone.utc),
+            fetched_at=datetime.now(UTC),
             final_url=response.url,
             status=304 if not_modified else response.status,
             content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
@@ -165,7 +164,7 @@ class SourceSpider(scrapy.Spider):
             url=canonical(request.url),
             source=self.slug,
             role=request.meta.get("role", "document"),
-            fetched_at=datetime.now(timezone.utc),
+            fetched_at=datetime.now(UTC),
             final_url=request.url,
             listing_url=request.meta.get("listing_url", ""),
             error=reason,

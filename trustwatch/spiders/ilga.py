@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 STATUTE_NAMES: dict[str, tuple[str, ...]] = {
     "5 ILCS 805": ("Illinois TRUST Act", "TRUST Act"),
 }
-_BILL_FILE = re.compile(r"^(\d+)00([A-Z]+)(\d{4})", re.I)
-_PA_WEB = re.compile(r"/Legislation/PublicActs/View/(\d+)-(\d+)", re.I)
+_BILL_FILE = re.compile(r"^(\d+)00([A-Z]+)(\d{4})", re.IGNORECASE)
+_PA_WEB = re.compile(r"/Legislation/PublicActs/View/(\d+)-(\d+)", re.IGNORECASE)
 
 
 def statute_dir(statute: str) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def sha256(data: bytes) -> str:
@@ -66,8 +66,8 @@ def head_revision() -> str:
     revs: dict[str, str | None] = {}
     for path in (MIGRATIONS / "versions").glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text, re.M)
-        down = re.search(r"^down_revision\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", text, re.M)
+        rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+        down = re.search(r"^down_revision\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", text, re.MULTILINE)
         if rev:
             revs[rev.group(1)] = down.group(1) if down else None
     heads = set(revs) - {d for d in revs.values() if d}
@@ -115,7 +115,7 @@ class Storage:
             engine = make_engine(url, **engine_kwargs)
             if migrate_schema:
                 migrate(engine)
-        except Exception as exc:  # noqa: BLE001 - one plain line for the user
+        except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(f"cannot open database {_redact(url)}: {first}") from exc
         return cls(engine)

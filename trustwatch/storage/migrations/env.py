@@ -14,6 +14,8 @@ def run_migrations_online() -> None:
     if connection is None:  # `alembic` CLI use: URL from the ini / -x url=
         url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
             "sqlalchemy.url")
+        if not url:
+            raise SystemExit("alembic: pass -x url=DATABASE_URL")
         with create_engine(url).connect() as conn:
             context.configure(connection=conn, target_metadata=target_metadata,
                               render_as_batch=True)
