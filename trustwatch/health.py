@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from trustwatch.config import Config, SourceConfig
 from trustwatch.storage import Alert, Blob, Check, Document, Run, Source, Storage, Version, utcnow
-from trustwatch.storage.models import Problem
+from trustwatch.storage.models import Problem, thread_key
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +176,10 @@ def _human(td: timedelta) -> str:
 
 def _alert(s: Session, config: Config, source: SourceConfig, src_id: int, kind: str,
            title: str, body: str, document_id: int | None) -> Alert:
+    doc = s.get(Document, document_id) if document_id is not None else None
     alert = Alert(kind=kind, source_id=src_id, document_id=document_id, title=title, body=body,
-                  created_at=utcnow(), channel=config.slack_channel, status="pending")
+                  created_at=utcnow(), channel=config.slack_channel, status="pending",
+                  thread_key=thread_key(doc))
     s.add(alert)
     s.flush()
     return alert

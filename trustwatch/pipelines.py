@@ -34,6 +34,7 @@ from trustwatch.storage import (
     Version,
     utcnow,
 )
+from trustwatch.storage.models import thread_key
 
 logger = logging.getLogger(__name__)
 
@@ -367,6 +368,7 @@ class StoragePipeline:
         s.flush()
         if relevant and not st.baseline:  # the outbox row commits with its change
             s.add(Alert(change_id=change.id, document_id=doc.id, source_id=st.source_id,
+                        thread_key=thread_key(doc),
                         kind="change", title=doc.title, created_at=utcnow(),
                         channel=self.config.slack_channel, status="pending"))
         return change

@@ -11,6 +11,7 @@ from tests.alerts.slack_fake import TOKEN, FakeSlack
 from trustwatch.config import Config, parse_config
 from trustwatch.diff import diff_texts, to_json
 from trustwatch.storage import Alert, Change, Document, Source, Storage, utcnow
+from trustwatch.storage.models import thread_key
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ def add_alert(storage: Storage, doc: str = "https://isp.illinois.gov/LEADS/a.pdf
         s.add(ch)
         s.flush()
         a = Alert(change_id=ch.id, document_id=d.id, source_id=src.id, kind="change",
-                  title=title, created_at=now, channel="#trust-act-watch", status="pending")
+                  title=title, created_at=now, channel="#trust-act-watch", status="pending",
+                  thread_key=thread_key(d))
         s.add(a)
         s.flush()
         return a.id

@@ -20,7 +20,8 @@ from tests.alerts.conftest import add_alert, add_source_alert, rows
 from tests.alerts.slack_fake import CHANNEL_ID, FakeSlack, Fault
 from trustwatch.alerts.slack import deliver_report
 from trustwatch.config import Config
-from trustwatch.storage import Alert, Storage, utcnow
+from trustwatch.storage import Alert, Document, Storage, utcnow
+from trustwatch.storage.models import thread_key
 
 DOC_A = "https://isp.illinois.gov/LEADS/agreement.pdf"
 DOC_B = "https://isp.illinois.gov/LEADS/policy.pdf"
@@ -366,7 +367,8 @@ def test_document_health_note_replies_in_the_documents_thread(
         doc_id = s.get(Alert, first).document_id  # type: ignore[union-attr]
         note = Alert(kind="health", source_id=None, document_id=doc_id,
                      title="LEADS Agreement has no text layer", body="scanned PDF?",
-                     created_at=utcnow(), channel="#trust-act-watch", status="pending")
+                     created_at=utcnow(), channel="#trust-act-watch", status="pending",
+                     thread_key=f"document:{doc_id}")
         s.add(note)
         s.flush()
         note_id = note.id
@@ -374,3 +376,26 @@ def test_document_health_note_replies_in_the_documents_thread(
     assert rows(storage)[note_id].thread_ts == rows(storage)[first].slack_ts
     header = slack.messages[1]["blocks"][0]["text"]["text"]
     assert header.startswith(":warning: Problem: LEADS Agreement has no text layer")
+
+
+def test_a_bills_documents_share_one_thread(storage: Storage, config: Config,
+                                            slack: FakeSlack) -> None:
+    """A new action shows in a bill's status XML and its status page: one story, one
+    thread — the second message replies instead of posting again at the top level."""
+    xml = "https://ftp.ilga.gov/Legislation/104/BillStatus/XML/10400SB1881.xml"
+    html = "https://ftp.ilga.gov/Legislation/104/BillStatus/HTML/10400SB1881.html"
+    other = "https://ftp.ilga.gov/Legislation/104/BillStatus/XML/10400HB2706.xml"
+    ids = [add_alert(storage, url, slug="ilga", title=url.rsplit("/", 1)[-1])
+           for url in (xml, html, other)]
+    with storage.session() as s:
+        for aid, bill in zip(ids, ("SB1881", "SB1881", "HB2706"), strict=True):
+            alert = s.get(Alert, aid)
+            assert alert is not None
+            doc = s.get(Document, alert.document_id)
+            assert doc is not None
+            doc.meta = {"bill": bill, "doc": "status_xml"}
+            alert.thread_key = thread_key(doc)
+    assert deliver_report(config, storage).sent == 3
+    r = rows(storage)
+    assert r[ids[0]].thread_ts == "" and r[ids[1]].thread_ts == r[ids[0]].slack_ts
+    assert r[ids[2]].thread_ts == ""  # another bill: its own thread

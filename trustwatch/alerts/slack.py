@@ -216,12 +216,14 @@ class Claimed:
     channel_id: str
     thread_ts: str
     attempts: int
+    thread_key: str = ""
 
 
 def _claimable(now: datetime, force: bool) -> list[Any]:
     earlier = aliased(Alert)
-    blocked = exists().where(earlier.document_id == Alert.document_id, earlier.id < Alert.id,
-                             earlier.status == "pending")
+    # in order per thread (a document, or a bill's documents), so a reply finds its parent
+    blocked = exists().where(earlier.thread_key == Alert.thread_key, Alert.thread_key != "",
+                             earlier.id < Alert.id, earlier.status == "pending")
     cond = [Alert.status == "pending",
             or_(Alert.claimed_until.is_(None), Alert.claimed_until < now), ~blocked]
     if not force:
@@ -252,18 +254,18 @@ def claim_next(storage: Storage, worker: str, *, force: bool = False) -> Claimed
             assert a is not None
             return Claimed(id=a.id, document_id=a.document_id, key=a.delivery_key,
                            post_started_at=a.post_started_at, channel_id=a.channel_id,
-                           thread_ts=a.thread_ts, attempts=a.attempts)
+                           thread_ts=a.thread_ts, attempts=a.attempts, thread_key=a.thread_key)
     return None
 
 
 def _thread_parent(storage: Storage, claimed: Claimed, channel: str) -> str:
-    """ts of the first change alert of this document in this channel ('' if none); a
-    document's health notes and later changes reply to it."""
-    if claimed.document_id is None:
+    """ts of the first change alert of this thread (a document, or all documents of one
+    bill) in this channel ('' if none); later changes and health notes reply to it."""
+    if not claimed.thread_key:
         return ""
     with storage.session() as s:
         return s.scalar(select(Alert.slack_ts).where(
-            Alert.document_id == claimed.document_id, Alert.id != claimed.id,
+            Alert.thread_key == claimed.thread_key, Alert.id != claimed.id,
             Alert.status == "sent", Alert.slack_ts != "", Alert.channel == channel,
             Alert.kind == "change", Alert.thread_ts == "",
         ).order_by(Alert.id).limit(1)) or ""
@@ -559,7 +561,7 @@ def _reload(storage: Storage, claimed: Claimed) -> Claimed:
         assert a is not None
         return Claimed(id=a.id, document_id=a.document_id, key=a.delivery_key,
                        post_started_at=a.post_started_at, channel_id=a.channel_id,
-                       thread_ts=a.thread_ts, attempts=a.attempts)
+                       thread_ts=a.thread_ts, attempts=a.attempts, thread_key=a.thread_key)
 
 
 def deliver_slack(config: Config, storage: Storage, pending: list[Alert] | None = None) -> str:

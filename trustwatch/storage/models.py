@@ -196,6 +196,8 @@ class Alert(Base):
     channel: Mapped[str] = mapped_column(String(128), default="")
     slack_ts: Mapped[str] = mapped_column(String(32), default="")
     thread_ts: Mapped[str] = mapped_column(String(32), default="")
+    # alerts with one key share one Slack thread: a document, or all documents of one bill
+    thread_key: Mapped[str] = mapped_column(String(160), default="", index=True)
     sent_at: Mapped[datetime | None]
     # delivery bookkeeping (migration 0002): a worker's lease, the key Slack's copy carries
     # in its metadata, and the moment a post began (so a crash is checked, not re-posted)
@@ -207,6 +209,15 @@ class Alert(Base):
 
 
 Index("ix_alerts_status", Alert.status, Alert.id)
+
+
+def thread_key(doc: Document | None) -> str:
+    """Which Slack thread a document's alerts share: all documents of one bill (status XML
+    and HTML, text versions) tell one story; any other document is its own thread."""
+    if doc is None:
+        return ""
+    bill = (doc.meta or {}).get("bill")
+    return f"bill:{doc.source_id}:{bill}" if bill else f"document:{doc.id}"
 Index("ix_alerts_document_status", Alert.document_id, Alert.status, Alert.id)
 
 
