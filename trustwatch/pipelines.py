@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustwatch.config import Config, SourceConfig
@@ -66,6 +67,23 @@ def _header(item: DocumentItem, name: str) -> str:
     return ""
 
 
+def strong_last_modified(item: DocumentItem) -> str:
+    """The response's Last-Modified, if usable as a validator. RFC 9110 8.8.2.2: a date not
+    at least one second before the response's Date is weak — the file may change again
+    within that second and still answer 304 — so the next fetch is unconditional."""
+    value = _header(item, "last-modified")
+    if not value:
+        return ""
+    try:
+        modified = parsedate_to_datetime(value)
+        sent = parsedate_to_datetime(_header(item, "date")) if _header(item, "date") else None
+    except (TypeError, ValueError):
+        return ""
+    if sent is not None and (sent - modified).total_seconds() < 1:
+        return ""
+    return value
+
+
 def match_json(m: Match) -> dict[str, str]:
     return {"group": m.group, "term": m.term, "side": m.side, "label": m.label,
             "excerpt": m.excerpt}
@@ -79,6 +97,8 @@ class StoragePipeline:
         self.crawler = crawler
         self.state: RunState | None = None
         self.source: SourceConfig | None = None
+        self.known: dict[str, int] = {}  # URL -> document id, as of the run's start
+        self.pending_checks: list[tuple[int, DocumentItem]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -106,6 +126,7 @@ class StoragePipeline:
             s.add(run)
             s.flush()
             self.state = RunState(run_id=run.id, source_id=src.id, baseline=baseline)
+        self.known = self.storage.document_ids(self.source.slug)
         spider.trustwatch_run = self.state  # type: ignore[attr-defined]  # progress display
 
     def close_spider(self, spider: Spider | None = None) -> None:
@@ -118,6 +139,7 @@ class StoragePipeline:
     def finish(self, reason: str) -> None:
         """Close the run: removals (only after a complete crawl), baseline note, counts."""
         st = self._st()
+        self._flush_checks()
         with self.storage.session() as s:
             if reason == "finished" and not st.listing_failed:
                 self._detect_removals(s, st)
@@ -150,6 +172,9 @@ class StoragePipeline:
             self._index(item, st)
         if item.links is not None:
             st.listed.update(item.links)
+        if item.not_modified and item.role == "document" and item.url in self.known:
+            self._not_modified_later(item, st)
+            return item
         try:
             with self.storage.session() as s:
                 self._store(s, item, st)
@@ -160,6 +185,29 @@ class StoragePipeline:
             if item.role == "listing":
                 st.listing_failed = True
         return item
+
+    def _not_modified_later(self, item: DocumentItem, st: RunState) -> None:
+        """A 304 for a known document is the commonest answer: one cheap row, written in
+        batches rather than a transaction each."""
+        doc_id = self.known[item.url]
+        st.counts["not_modified"] += 1
+        st.seen.add(doc_id)
+        self.pending_checks.append((doc_id, item))
+        if len(self.pending_checks) >= 200:
+            self._flush_checks()
+
+    def _flush_checks(self) -> None:
+        if not self.pending_checks:
+            return
+        st = self._st()
+        batch, self.pending_checks = self.pending_checks, []
+        with self.storage.session() as s:
+            s.add_all([Check(document_id=doc_id, run_id=st.run_id, checked_at=item.fetched_at,
+                             outcome="not_modified", http_status=304, final_url=item.final_url)
+                       for doc_id, item in batch])
+            last = max(item.fetched_at for _, item in batch)
+            s.execute(update(Document).where(Document.id.in_({d for d, _ in batch}))
+                      .values(last_seen=last))
 
     def _index(self, item: DocumentItem, st: RunState) -> None:
         if item.meta.get("entries") == "0" and not item.error and item.status < 400:
@@ -281,7 +329,7 @@ class StoragePipeline:
     def _touch(self, doc: Document, item: DocumentItem, raw_sha: str, ex: Extracted) -> None:
         doc.last_seen = item.fetched_at
         doc.etag = _header(item, "etag")
-        doc.last_modified = _header(item, "last-modified")
+        doc.last_modified = strong_last_modified(item)
         doc.last_raw_sha256 = raw_sha
         doc.last_content_type = item.content_type
         doc.content_type = item.content_type

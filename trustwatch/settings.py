@@ -11,6 +11,9 @@ USER_AGENT = DEFAULT_USER_AGENT
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
 CONCURRENT_REQUESTS = 8
+# the pipeline is synchronous: more parallel item slots only cost asyncio tasks (Scrapy
+# starts CONCURRENT_ITEMS workers for every response; 100 by default)
+CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0

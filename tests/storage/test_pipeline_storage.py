@@ -141,9 +141,9 @@ def test_validators_are_the_servers_own(storage: Storage) -> None:
     c.close()
     found = storage.validators("isp", DOC)
     assert found is not None
-    etag, lm, digest, ctype = found
-    assert etag == '"abc"' and lm == "Mon, 03 Mar 2025 00:00:00 GMT"
-    assert storage.blob(digest) == page("<p>LEADS</p>") and ctype == "text/html"
+    assert found.etag == '"abc"' and found.last_modified == "Mon, 03 Mar 2025 00:00:00 GMT"
+    assert storage.blob(found.raw_sha256) == page("<p>LEADS</p>")
+    assert found.content_type == "text/html"
 
 
 def test_removal_needs_two_consecutive_runs_gone_from_listing(storage: Storage) -> None:
@@ -258,3 +258,30 @@ def test_reopening_a_migrated_database_keeps_its_data(db_url: str) -> None:
     again = Storage.open(db_url)
     assert again.blob(digest) == b"evidence"
     again.close()
+
+
+@pytest.mark.parametrize(("last_modified", "date", "kept"), [
+    ("Mon, 03 Mar 2025 00:00:00 GMT", "Tue, 25 Nov 2026 10:00:00 GMT", True),
+    ("Tue, 25 Nov 2026 10:00:00 GMT", "Tue, 25 Nov 2026 10:00:00 GMT", False),  # same second
+    ("Tue, 25 Nov 2026 10:00:00 GMT", "", True),
+    ("not a date", "Tue, 25 Nov 2026 10:00:00 GMT", False),
+])
+def test_weak_last_modified_is_not_used_as_a_validator(last_modified: str, date: str,
+                                                      kept: bool) -> None:
+    from trustwatch.pipelines import strong_last_modified
+
+    headers = {"Last-Modified": [last_modified]} | ({"Date": [date]} if date else {})
+    item = DocumentItem(url=DOC, source="isp", role="document",
+                        fetched_at=datetime.now(UTC), headers=headers)
+    assert (strong_last_modified(item) == last_modified) is kept
+
+
+def test_incompressible_bytes_are_stored_as_they_are(storage: Storage) -> None:
+    import os
+
+    data = os.urandom(300_000)  # like a PDF's compressed streams
+    with storage.session() as s:
+        digest = Storage.put_blob(s, data)
+        blob = s.get(Blob, digest)
+        assert blob is not None and blob.compression == "none"
+    assert storage.blob(digest) == data

@@ -360,11 +360,26 @@ def bill_text_lines(soup: BeautifulSoup) -> list[str]:
     return paragraphs
 
 
+_TAG_COUNT = re.compile(r"<(/?)(td|tr|table|div|tbody)\b", re.I)
+
+
+def looks_malformed(html: str) -> bool:
+    """Opening and closing table/div tags that do not pair up (ILGA's stray </td></tr>):
+    the only pages worth a second, slower reading with html.parser."""
+    opened: dict[str, int] = {}
+    for slash, name in _TAG_COUNT.findall(html):
+        key = name.lower()
+        opened[key] = opened.get(key, 0) + (-1 if slash else 1)
+    return any(v != 0 for v in opened.values())
+
+
 def render_lines(html: str) -> tuple[list[str], str, tuple[str, ...]]:
     """Lines of the page's main content, its title and notes on how it was read."""
     soup = BeautifulSoup(html, "lxml")
     lines, title = _render(soup)
     notes: tuple[str, ...] = ()
+    if not looks_malformed(html):
+        return lines, title, notes
     fallback = BeautifulSoup(html, "html.parser")
     other_lines, other_title = _render(fallback)
     lost = _words(other_lines) - _words(lines)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
@@ -134,8 +134,9 @@ class SourceSpider(scrapy.Spider):
         not_modified = bool(req_meta.get("not_modified"))
         redirects = tuple(req_meta.get("redirect_urls", ()))
         requested = redirects[0] if redirects else response.url
-        title = ""
-        if isinstance(response, TextResponse) and response.status < 400:
+        title = ""  # the extractor reads titles; this one is for pages it cannot read
+        if (isinstance(response, HtmlResponse) and response.status < 400
+                and not not_modified):
             title = (response.css("title::text").get() or "").strip()
         item_meta = {**req_meta.get("doc_meta", {}), **meta}
         return DocumentItem(

@@ -98,7 +98,8 @@ class IlgaSpider(SourceSpider):
                                     listing_url="", doc_meta={**meta, "doc": "status_xml"})
         yield self.document_request(
             self.url(f"/Legislation/{self.ga}/BillStatus/HTML/{fid}.html"), listing_url="",
-            callback=self.parse_status_html, doc_meta={**meta, "doc": "status_html"})
+            callback=self.parse_status_html, doc_meta={**meta, "doc": "status_html"},
+            needs_body=True)
 
     def index_request(self, url: str, callback: Any, **meta: Any) -> scrapy.Request:
         return scrapy.Request(url, callback=callback, errback=self.failed, dont_filter=True,
@@ -180,7 +181,8 @@ class IlgaSpider(SourceSpider):
         yield self.document_request(
             self.url(f"/Legislation/{self.ga}/BillStatus/HTML/{fid}.html"), listing_url="",
             callback=self.parse_status_html,
-            doc_meta={"bill": bill, "doc": "status_html", "discovered": statute})
+            doc_meta={"bill": bill, "doc": "status_html", "discovered": statute},
+            needs_body=True)
         yield self.index_request(
             self.url(f"/Legislation/{self.ga}/{self.chamber_dir(bill)}/"), self.parse_text_index,
             bills=[bill])

@@ -7,6 +7,7 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,16 @@ def utcnow() -> datetime:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the last good capture of a URL said, for a conditional request."""
+
+    etag: str
+    last_modified: str
+    raw_sha256: str
+    content_type: str
 
 
 class StorageError(Exception):
@@ -134,13 +145,9 @@ class Storage:
     def put_blob(s: Session, data: bytes) -> str:
         digest = sha256(data)
         if s.get(Blob, digest) is None:
-            packed = zlib.compress(data, 6)
-            if len(packed) < len(data):
-                s.add(Blob(sha256=digest, size=len(data), compression="zlib", data=packed,
-                           created_at=utcnow()))
-            else:
-                s.add(Blob(sha256=digest, size=len(data), compression="none", data=data,
-                           created_at=utcnow()))
+            packed, method = _pack(data)
+            s.add(Blob(sha256=digest, size=len(data), compression=method, data=packed,
+                       created_at=utcnow()))
             s.flush()
         return digest
 
@@ -185,24 +192,34 @@ class Storage:
     # -- documents --------------------------------------------------------------------------
     @staticmethod
     def find_document(s: Session, source_id: int, url: str) -> Document | None:
-        doc = s.scalar(select(Document).where(Document.source_id == source_id,
-                                              Document.url == url))
-        if doc is not None:
-            return doc
-        alias = s.scalar(select(DocumentUrl).where(DocumentUrl.source_id == source_id,
-                                                   DocumentUrl.url == url))
-        return s.get(Document, alias.document_id) if alias else None
+        # every URL a document had, its current one included, is in document_urls
+        return s.scalar(select(Document).join(DocumentUrl, DocumentUrl.document_id == Document.id)
+                        .where(DocumentUrl.source_id == source_id, DocumentUrl.url == url))
 
-    def validators(self, slug: str, url: str) -> tuple[str, str, str, str] | None:
-        """(etag, last_modified, raw sha256, content type) of a URL's last good capture."""
+    def validators(self, slug: str, url: str) -> Validators | None:
+        """Validators of a URL's last good capture (None: never captured, or removed)."""
+        return self.validator_map(slug).get(url)
+
+    def document_ids(self, slug: str) -> dict[str, int]:
+        """Every known URL of a source (aliases included) -> its document id."""
         with self.session() as s:
-            src = s.scalar(select(Source).where(Source.slug == slug))
-            if src is None:
-                return None
-            doc = self.find_document(s, src.id, url)
-            if doc is None or not doc.last_raw_sha256 or doc.state != "active":
-                return None
-            return doc.etag, doc.last_modified, doc.last_raw_sha256, doc.last_content_type
+            rows = s.execute(select(DocumentUrl.url, DocumentUrl.document_id)
+                             .join(Source, DocumentUrl.source_id == Source.id)
+                             .where(Source.slug == slug))
+            return {url: doc_id for url, doc_id in rows}
+
+    def validator_map(self, slug: str) -> dict[str, Validators]:
+        """Every known URL of a source (aliases included) -> its document's validators."""
+        with self.session() as s:
+            rows = s.execute(
+                select(DocumentUrl.url, Document.etag, Document.last_modified,
+                       Document.last_raw_sha256, Document.last_content_type)
+                .join(Document, DocumentUrl.document_id == Document.id)
+                .join(Source, Document.source_id == Source.id)
+                .where(Source.slug == slug, Document.state == "active",
+                       Document.last_raw_sha256 != ""))
+            return {url: Validators(etag, lm, sha, ctype)
+                    for url, etag, lm, sha, ctype in rows}
 
     def documents(self, slug: str | None = None) -> list[Document]:
         with self.session() as s:
@@ -269,6 +286,17 @@ class Storage:
         with self.session() as s:
             return list(s.scalars(select(Check).where(Check.document_id == document_id)
                                   .order_by(Check.id)))
+
+
+def _pack(data: bytes) -> tuple[bytes, str]:
+    """zlib when it pays; PDFs' streams are compressed already, so a large file whose first
+    64 KiB barely shrink is stored as it is (no second copy of a 50 MB file in memory)."""
+    if len(data) > 1 << 16:
+        sample = data[: 1 << 16]
+        if len(zlib.compress(sample, 1)) > 0.9 * len(sample):
+            return data, "none"
+    packed = zlib.compress(data, 6)
+    return (packed, "zlib") if len(packed) < len(data) else (data, "none")
 
 
 def _redact(url: str) -> str:
