@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 
-from trustwatch.diff import Diff, Span, from_json
+from trustwatch.diff import Diff, from_json, span_lines
 from trustwatch.relevance import term_pattern
 from trustwatch.storage import Change, Document, DocumentUrl, Source, Storage, Version
 
@@ -108,17 +108,6 @@ class Highlighter:
         return tuple(out) or ((text, False),)
 
 
-def _span_lines(spans: Sequence[Span]) -> list[list[tuple[str, str]]]:
-    lines: list[list[tuple[str, str]]] = [[]]
-    for span in spans:
-        for n, part in enumerate(span.text.split("\n")):
-            if n:
-                lines.append([])
-            if part:
-                lines[-1].append((span.op, part))
-    return [line for line in lines if line]
-
-
 def _line_class(pieces: Sequence[tuple[str, str]]) -> str:
     ops = {op for op, text in pieces if op == "equal" or text.strip()}
     if ops <= {"insert"}:
@@ -138,7 +127,7 @@ def hunk_views(d: Diff, hl: Highlighter) -> list[HunkView]:
         else:
             where = f"old line {h.old_line}, new line {h.new_line}"
         lines = []
-        for raw in _span_lines(h.spans):
+        for raw in span_lines(h.spans):
             pieces = tuple(Piece(op, hl.segments(text)) for op, text in raw)
             lines.append(Line("moved" if h.moved else _line_class(raw), pieces))
         out.append(HunkView(h.label, where, h.moved, tuple(lines)))

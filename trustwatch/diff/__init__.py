@@ -7,7 +7,7 @@ result is stored as ``to_json(diff)`` and read back with ``from_json``.
 from .engine import diff_texts
 from .labels import LabelIndex, LineLabels, label_at, line_label, running_labels
 from .model import Diff, Hunk, Span, from_json, to_json
-from .render import render_terminal
+from .render import render_terminal, span_lines
 
 __all__ = [
     "Diff",
@@ -20,6 +20,7 @@ __all__ = [
     "label_at",
     "line_label",
     "render_terminal",
+    "span_lines",
     "running_labels",
     "to_json",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .model import Diff, Hunk, Span
 
@@ -36,7 +37,7 @@ def _trim(text: str, context: int, *, keep_head: bool, keep_tail: bool) -> str:
     return text
 
 
-def _lines(spans: tuple[Span, ...]) -> list[list[tuple[str, str]]]:
+def span_lines(spans: Sequence[Span]) -> list[list[tuple[str, str]]]:
     """Spans cut into display lines of (op, text) pieces."""
     lines: list[list[tuple[str, str]]] = [[]]
     for span in spans:
@@ -106,7 +107,7 @@ def render_terminal(d: Diff, *, color: bool, context: int = 25) -> str:
         out.append("")
         out.append(_header(h, color))
         if h.moved:
-            for line in _lines(h.spans):
+            for line in span_lines(h.spans):
                 text = _safe("".join(t for _, t in line))
                 out.append((f"{DIM}> {text}{RESET}") if color else f"> {text}")
             continue
@@ -114,9 +115,9 @@ def render_terminal(d: Diff, *, color: bool, context: int = 25) -> str:
             # nothing shared (a whole-line replacement): all old lines, then all new lines
             old = tuple(sp for sp in h.spans if sp.op == "delete")
             new = tuple(sp for sp in h.spans if sp.op == "insert")
-            for line in _lines(old) + _lines(new):
+            for line in span_lines(old) + span_lines(new):
                 out.append(_render_line(line, color, context))
             continue
-        for line in _lines(h.spans):
+        for line in span_lines(h.spans):
             out.append(_render_line(line, color, context))
     return "\n".join(out) + "\n"
