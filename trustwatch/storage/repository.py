@@ -192,9 +192,14 @@ class Storage:
     # -- documents --------------------------------------------------------------------------
     @staticmethod
     def find_document(s: Session, source_id: int, url: str) -> Document | None:
-        # every URL a document had, its current one included, is in document_urls
-        return s.scalar(select(Document).join(DocumentUrl, DocumentUrl.document_id == Document.id)
-                        .where(DocumentUrl.source_id == source_id, DocumentUrl.url == url))
+        # every URL a document had (ISP's old GUIDs) is in document_urls; its current URL
+        # is on the row itself
+        doc = s.scalar(select(Document).join(DocumentUrl, DocumentUrl.document_id == Document.id)
+                       .where(DocumentUrl.source_id == source_id, DocumentUrl.url == url))
+        if doc is None:
+            doc = s.scalar(select(Document).where(Document.source_id == source_id,
+                                                  Document.url == url))
+        return doc
 
     def validators(self, slug: str, url: str) -> Validators | None:
         """Validators of a URL's last good capture (None: never captured, or removed)."""
