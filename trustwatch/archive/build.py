@@ -417,9 +417,9 @@ class Builder:
         after = "Changes after the baseline crawl, relevant or not."
         pages: list[tuple[str, str, str, list[Entry]]] = [
             ("index.html", "Relevant changes",
-             ("Changes whose inserted or deleted text matched a watched term, newest first. "
-              "The first crawl of each source is its baseline and is listed under All "
-              "changes."),
+             ("Changes that added or removed a watched term, reworded a sentence naming one, "
+              "or touched a watched bill's status or a watched statute; newest first. The "
+              "first crawl of each source is its baseline and is listed under All changes."),
              [e for e in real if e.change.relevant]),
             ("all.html", "All changes",
              ("Every detected change, including changes without matched terms and the "
