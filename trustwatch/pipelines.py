@@ -334,8 +334,11 @@ class StoragePipeline:
         doc.last_content_type = item.content_type
         doc.content_type = item.content_type
         doc.missing_runs = 0
-        if ex.title or item.title:
-            doc.title = (ex.title or item.title)[:500]
+        title = ex.title or item.title
+        if title and doc.meta.get("doc") == "status_xml":  # its page twin has the same name
+            title = f"{title} — bill status (XML)"
+        if title:
+            doc.title = title[:500]
 
     def _listing_health(self, doc: Document, item: DocumentItem, st: RunState) -> None:
         """A listing that used to link documents and now links none: the site changed shape."""
