@@ -160,3 +160,34 @@ def test_truncated_pdf_raises(tmp_path: Path) -> None:
     body = make_pdf(tmp_path / "t.pdf", [["LEADS"], ["Agreement"]])
     with pytest.raises(ExtractionError, match="^corrupt PDF: "):
         extract(body[: len(body) // 3], "application/pdf")
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "trustwatch" / "fixtures"
+
+
+def test_large_pdfs_are_read_in_a_child_process_with_the_same_result(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import trustwatch.extract as ex
+    from trustwatch.extract.pdf import extract_pdf, extract_pdf_isolated
+
+    body = (FIXTURES / "isp" / "v2" / "LawEnforcement" / "GetFile" /
+            "5d9e2b47-8a1c-4f63-a0d7-3b6c9e1f2a84").read_bytes()
+    assert extract_pdf_isolated(body) == extract_pdf(body)
+    monkeypatch.setattr(ex, "ISOLATE_BYTES", 1)  # route extract() through the child
+    assert ex.extract(body, "application/pdf") == extract_pdf(body)
+
+
+def test_isolated_pdf_reader_is_stopped_at_its_time_limit() -> None:
+    from trustwatch.extract.pdf import extract_pdf_isolated
+
+    body = (FIXTURES / "isp" / "v2" / "LawEnforcement" / "GetFile" /
+            "5d9e2b47-8a1c-4f63-a0d7-3b6c9e1f2a84").read_bytes()
+    with pytest.raises(ExtractionError, match="took longer than"):
+        extract_pdf_isolated(body, time_limit=0.001)
+
+
+def test_isolated_corrupt_pdf_is_one_plain_error() -> None:
+    from trustwatch.extract.pdf import extract_pdf_isolated
+
+    with pytest.raises(ExtractionError, match="corrupt PDF"):
+        extract_pdf_isolated(b"%PDF-1.7\n1 0 obj << >> truncated")

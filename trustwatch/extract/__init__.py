@@ -59,15 +59,20 @@ def sniff_kind(body: bytes, content_type: str = "", url: str = "") -> str:
     return "text"
 
 
+# PDFs at least this large are read in a child process with a time limit: pypdf holds
+# about twice a big file in memory, and a crafted file can make it loop
+ISOLATE_BYTES = 8 * 1024 * 1024
+
+
 def extract(body: bytes, content_type: str = "", url: str = "") -> Extracted:
     """Normalised text of one document; raises ExtractionError when it cannot be read."""
     if not body:
         raise ExtractionError("empty document")
     kind = sniff_kind(body, content_type, url)
     if kind == "pdf":
-        from trustwatch.extract.pdf import extract_pdf
+        from trustwatch.extract.pdf import extract_pdf, extract_pdf_isolated
 
-        return extract_pdf(body)
+        return extract_pdf(body) if len(body) < ISOLATE_BYTES else extract_pdf_isolated(body)
     if kind == "xml":
         from trustwatch.extract.ilga import extract_xml
 

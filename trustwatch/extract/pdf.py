@@ -187,3 +187,39 @@ def extract_pdf(body: bytes) -> Extracted:
         notes=tuple(notes),
         no_text_layer=no_text_layer,
     )
+
+
+
+PDF_TIME_LIMIT = 300.0  # seconds for one isolated PDF
+
+
+def _extract_in_child(body: bytes) -> Extracted | str:
+    try:
+        return extract_pdf(body)
+    except ExtractionError as error:
+        return str(error)
+
+
+def extract_pdf_isolated(body: bytes, time_limit: float | None = None) -> Extracted:
+    """extract_pdf in a fresh child process: its memory is returned to the system when it
+    ends, and a file that makes pypdf loop is stopped at the time limit."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    limit = PDF_TIME_LIMIT if time_limit is None else time_limit
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        result = pool.submit(_extract_in_child, body).result(timeout=limit)
+    except FutureTimeout:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()  # a looping reader never returns by itself
+        raise ExtractionError(f"PDF took longer than {limit:g}s to read; stopped") from None
+    except BrokenProcessPool:
+        raise ExtractionError("PDF reader crashed (out of memory?)") from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if isinstance(result, str):
+        raise ExtractionError(result)
+    return result
