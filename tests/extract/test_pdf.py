@@ -191,3 +191,11 @@ def test_isolated_corrupt_pdf_is_one_plain_error() -> None:
 
     with pytest.raises(ExtractionError, match="corrupt PDF"):
         extract_pdf_isolated(b"%PDF-1.7\n1 0 obj << >> truncated")
+
+
+def test_spawned_children_do_not_rerun_the_cli() -> None:
+    """multiprocessing's spawn re-imports `python -m trustwatch`'s main module as
+    __mp_main__; that import must not start the command line again."""
+    import runpy
+
+    runpy.run_module("trustwatch.__main__", run_name="__mp_main__")  # no SystemExit
