@@ -89,3 +89,30 @@ def test_mentions_statute_is_case_sensitive_on_the_short_title() -> None:
     assert mentions_statute("Amends 5 ILCS 805/15.", ["5 ILCS 805"]) == "5 ILCS 805"
     assert mentions_statute("Amends the Illinois Trust Code. Land trust.", ["5 ILCS 805"]) is None
     assert mentions_statute("Amends 5 ILCS 8050.", ["5 ILCS 805"]) is None
+
+
+def test_status_page_links_to_public_acts_are_followed_on_ftp() -> None:
+    from tests.spiders.saved import response
+
+    url = f"{FTP}/Legislation/104/BillStatus/HTML/10400SB1881.html"
+    body = fixture_bytes("ilga", 2, "Legislation/104/BillStatus/HTML/10400SB1881.html")
+    body = body.replace(b"</body>", b'<a href="https://ilga.gov/Legislation/PublicActs/View/'
+                        b'104-0166">Public Act 104-0166</a></body>')
+    resp = response(url, body, meta={"role": "document",
+                                     "doc_meta": {"bill": "SB1881", "doc": "status_html"}})
+    out = list(spider().parse_status_html(resp))
+    acts = [o for o in out if isinstance(o, scrapy.Request)]
+    assert [r.url for r in acts] == [f"{FTP}/Public%20Acts/104/104-0166.htm"]
+    assert acts[0].meta["doc_meta"] == {"bill": "SB1881", "doc": "public_act"}
+
+
+def test_scrapy_cli_lists_the_spiders_from_the_repo_root() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=root,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert {"isp", "ag", "ilga", "generic"} <= set(out.stdout.split())
