@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 WATCHED_DOCS = {"status_xml": "bill_status", "status_html": "bill_status",
                 "section": "watched_statute"}
 REMOVAL_RUNS = 2  # consecutive runs a document must be gone before it counts as removed
-VALIDATOR_HEADERS = ("etag", "last-modified")
 
 
 @dataclass
@@ -57,7 +56,6 @@ class RunState:
     gone: set[int] = field(default_factory=set)  # documents answering 404/410
     listed: set[str] = field(default_factory=set)  # canonical URLs linked from listings
     listing_failed: bool = False
-    new_titles: list[str] = field(default_factory=list)
 
 
 def _header(item: DocumentItem, name: str) -> str:
@@ -127,7 +125,6 @@ class StoragePipeline:
             s.flush()
             self.state = RunState(run_id=run.id, source_id=src.id, baseline=baseline)
         self.known = self.storage.document_ids(self.source.slug)
-        spider.trustwatch_run = self.state  # type: ignore[attr-defined]  # progress display
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.crawler is None:  # driven directly (tests): no signal will come
@@ -196,15 +193,22 @@ class StoragePipeline:
         if len(self.pending_checks) >= 200:
             self._flush_checks()
 
+    @staticmethod
+    def _check(st: RunState, doc_id: int, item: DocumentItem, outcome: str, *,
+               raw_sha: str | None = None, headers: dict[str, Any] | None = None,
+               error: str = "") -> Check:
+        """The row for a fetch that made no new version."""
+        return Check(document_id=doc_id, run_id=st.run_id, checked_at=item.fetched_at,
+                     outcome=outcome, http_status=item.status, raw_sha256=raw_sha,
+                     headers=headers, final_url=item.final_url, error=error)
+
     def _flush_checks(self) -> None:
         if not self.pending_checks:
             return
         st = self._st()
         batch, self.pending_checks = self.pending_checks, []
         with self.storage.session() as s:
-            s.add_all([Check(document_id=doc_id, run_id=st.run_id, checked_at=item.fetched_at,
-                             outcome="not_modified", http_status=304, final_url=item.final_url)
-                       for doc_id, item in batch])
+            s.add_all([self._check(st, doc_id, item, "not_modified") for doc_id, item in batch])
             last = max(item.fetched_at for _, item in batch)
             s.execute(update(Document).where(Document.id.in_({d for d, _ in batch}))
                       .values(last_seen=last))
@@ -223,9 +227,8 @@ class StoragePipeline:
             st.problems.append(f"{item.url}: {error}")
         if doc is not None:
             st.seen.add(doc.id)
-            s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
-                        outcome=outcome, http_status=item.status, raw_sha256=raw_sha,
-                        headers=item.headers or None, final_url=item.final_url, error=error))
+            s.add(self._check(st, doc.id, item, outcome, raw_sha=raw_sha,
+                              headers=item.headers or None, error=error))
 
     def _store(self, s: Session, item: DocumentItem, st: RunState) -> None:
         doc = Storage.find_document(s, st.source_id, item.url)
@@ -238,9 +241,7 @@ class StoragePipeline:
             st.counts["gone"] += 1
             if doc is not None:
                 st.gone.add(doc.id)
-                s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
-                            outcome="gone", http_status=item.status, final_url=item.final_url,
-                            headers=item.headers or None))
+                s.add(self._check(st, doc.id, item, "gone", headers=item.headers or None))
             else:
                 st.problems.append(f"{item.url}: linked from {item.listing_url or 'a listing'} "
                                    f"but answers {item.status}")
@@ -253,8 +254,7 @@ class StoragePipeline:
             st.counts["not_modified"] += 1
             st.seen.add(doc.id)
             doc.last_seen = item.fetched_at
-            s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
-                        outcome="not_modified", http_status=304, final_url=item.final_url))
+            s.add(self._check(st, doc.id, item, "not_modified"))
             self._listing_health(doc, item, st)
             return None
 
@@ -279,20 +279,18 @@ class StoragePipeline:
         prev = Storage.latest_version(s, doc.id)
         reappeared = doc.state == "removed"
         self._touch(doc, item, raw_sha, extracted)
-        if prev is not None and prev.text_sha256 == text_sha and not reappeared:
+        unchanged = prev is not None and not reappeared and prev.text_sha256 == text_sha
+        d = Diff(hunks=(), inserted_words=0, deleted_words=0)
+        if not unchanged:
+            old_text = Storage.read_blob(s, prev.text_sha256).decode("utf-8") if prev else ""
+            d = diff_texts(old_text, text)
+            # only whitespace moved
+            unchanged = prev is not None and not reappeared and not d.hunks
+        if unchanged:
             st.counts["unchanged"] += 1
-            s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
-                        outcome="unchanged", http_status=item.status, raw_sha256=raw_sha,
-                        headers=item.headers, final_url=item.final_url))
+            s.add(self._check(st, doc.id, item, "unchanged", raw_sha=raw_sha,
+                              headers=item.headers))
             self._listing_health(doc, item, st)
-            return None
-        old_text = Storage.read_blob(s, prev.text_sha256).decode("utf-8") if prev else ""
-        d = diff_texts(old_text, text)
-        if prev is not None and not d.hunks and not reappeared:
-            st.counts["unchanged"] += 1  # only whitespace moved
-            s.add(Check(document_id=doc.id, run_id=st.run_id, checked_at=item.fetched_at,
-                        outcome="unchanged", http_status=item.status, raw_sha256=raw_sha,
-                        headers=item.headers, final_url=item.final_url))
             return None
         version = self._version(s, doc, item, st, extracted, raw_sha, text_sha,
                                 (prev.seq if prev else 0) + 1)
@@ -387,7 +385,6 @@ class StoragePipeline:
             matches = [*matches, Match(group=WATCHED_DOCS[doc.meta["doc"]], term="watched",
                                        side="text", label="", excerpt=doc.title[:200])]
         st.counts["new"] += 1
-        st.new_titles.append(doc.title or doc.url)
         self._change(s, doc, st, "new", version, None, matches, None)
         self._listing_health(doc, item, st)
 
