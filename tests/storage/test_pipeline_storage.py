@@ -139,7 +139,7 @@ def test_validators_are_the_servers_own(storage: Storage) -> None:
     c.feed(DOC, page("<p>LEADS</p>"), headers={"ETag": ['"abc"'],
                                                 "Last-Modified": ["Mon, 03 Mar 2025 00:00:00 GMT"]})
     c.close()
-    found = storage.validators("isp", DOC)
+    found = storage.validator_map("isp").get(DOC)
     assert found is not None
     assert found.etag == '"abc"' and found.last_modified == "Mon, 03 Mar 2025 00:00:00 GMT"
     assert storage.blob(found.raw_sha256) == page("<p>LEADS</p>")

@@ -19,7 +19,6 @@ from trustwatch.storage.models import (
     Alert,
     Blob,
     Change,
-    Check,
     Document,
     DocumentUrl,
     Run,
@@ -201,10 +200,6 @@ class Storage:
                                                   Document.url == url))
         return doc
 
-    def validators(self, slug: str, url: str) -> Validators | None:
-        """Validators of a URL's last good capture (None: never captured, or removed)."""
-        return self.validator_map(slug).get(url)
-
     def document_ids(self, slug: str) -> dict[str, int]:
         """Every known URL of a source (aliases included) -> its document id."""
         with self.session() as s:
@@ -286,11 +281,6 @@ class Storage:
             if status:
                 q = q.where(Alert.status == status)
             return list(s.scalars(q))
-
-    def checks(self, document_id: int) -> list[Check]:
-        with self.session() as s:
-            return list(s.scalars(select(Check).where(Check.document_id == document_id)
-                                  .order_by(Check.id)))
 
 
 def _pack(data: bytes) -> tuple[bytes, str]:
