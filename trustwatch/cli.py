@@ -75,7 +75,9 @@ def crawl(obj: Ctx, sources: tuple[str, ...], no_alerts: bool) -> None:
     slugs = list(sources) or list(config.sources)
     for slug in slugs:
         config.source(slug)  # unknown source -> exit 2 before any work
-    obj.storage().close()  # migrate once, before Scrapy starts
+    from trustwatch.runtime import open_storage
+
+    storage = open_storage(config.database)  # migrated once; the crawl reuses it
     from trustwatch.health import close_unfinished_runs, evaluate
     from trustwatch.locks import SourceBusy, acquire
 
@@ -89,7 +91,6 @@ def crawl(obj: Ctx, sources: tuple[str, ...], no_alerts: bool) -> None:
             busy = True
     if not slugs:
         sys.exit(1)
-    storage = obj.storage()
     for slug in slugs:  # we hold the lock, so a "running" run is a crawl that died
         close_unfinished_runs(storage, slug, "interrupted",
                               "the crawl process stopped before it finished")

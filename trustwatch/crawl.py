@@ -87,10 +87,11 @@ def run_crawls(config: Config, slugs: Sequence[str], *,
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
+    from trustwatch.runtime import open_storage
     from trustwatch.tls import use_bundle
 
     use_bundle(config.crawl.ca_bundle)  # before the reactor makes any TLS context
-    storage = Storage.open(config.database)
+    storage = open_storage(config.database)  # the same one middleware and pipeline use
     failures: dict[str, str] = {}
     process = CrawlerProcess(scrapy_settings(config))
     logging.getLogger("scrapy").setLevel(logging.WARNING)
